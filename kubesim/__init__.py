@@ -1,0 +1,1 @@
+"""kubesim: an in-repo Kubernetes API simulator for tests and the demo."""

@@ -1,0 +1,3 @@
+"""paperclip-supervisor: the run supervisor daemon."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""Trio tasks that turn observations into events: the writer, runs, recovery."""
