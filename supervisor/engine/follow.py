@@ -1,0 +1,336 @@
+"""Log followers: carry a pod's output into the event log exactly once.
+
+Two sources, one contract. Each batch of complete lines becomes a ``log.chunk`` event
+whose cursor says where the batch ends in its source, committed in the same row as the
+text (design invariant 3). A follower started again from the cursor in the log — after
+a dropped stream, a stall, or a daemon restart — asks its source for what comes after
+and drops every line at or before the cursor, JSON or not:
+
+* **pod-log API** (``follow=true&timestamps=true``): the cursor is the last line's
+  RFC3339Nano timestamp plus how many lines carried exactly that timestamp. ``sinceTime``
+  has one-second granularity, so we ask from the floor of the cursor's second and skip
+  lines older than the cursor, and the first ``count`` lines sharing its timestamp.
+* **a file on the shared volume** (the run's ``tee``): the cursor is the byte offset just
+  past the last complete line.
+
+A follower returns once the container has exited and its output is drained: a stream
+that ends while the container still runs is reopened (with capped backoff), a stream
+that stays silent for ``stall_timeout`` is presumed hung and reopened, and once the
+container is known to be done a silent stream is abandoned after ``bail_timeout`` and
+one more drain pass is made, so a hung stream can never hold a finished run.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import msgspec
+import trio
+
+from events import state, types
+from supervisor.engine.writer import EventWriter
+from supervisor.k8s import api, errors, logtime
+from supervisor.streamjson import LineSplitter
+
+# One event holds at most this much text unless a single line is longer.
+MAX_CHUNK_BYTES = 256 * 1024
+
+LinesCallback = Callable[[list[bytes]], None]
+
+
+class FollowSettings(msgspec.Struct, frozen=True):
+    stall_timeout: float = 120.0
+    bail_timeout: float = 3.0
+    reconnect_delay: float = 0.5
+    max_reconnect_delay: float = 10.0
+    max_final_passes: int = 5
+    file_poll: float = 0.25
+    file_idle_poll: float = 1.0
+    file_appear_timeout: float = 30.0
+
+
+class FollowResult(msgspec.Struct):
+    """How following ended: ``drained`` (all output read) or ``source_gone``."""
+
+    outcome: str
+    reconnects: int = 0
+    detail: str = ""
+
+
+class _Position:
+    """The cursor while following (the API source)."""
+
+    def __init__(self, cursor: state.Cursor) -> None:
+        self.time = cursor.time
+        self.ns = logtime.parse_ns(cursor.time) if cursor.time else -1
+        self.count = cursor.count
+
+
+class _PassFilter:
+    """Decides, for one stream opened from the cursor, which lines are new.
+
+    Lines older than the cursor's timestamp are old; of the lines sharing it, the first
+    ``count`` were already recorded; everything after is new.
+    """
+
+    def __init__(self, position: _Position) -> None:
+        self.start_ns = position.ns
+        self.start_count = position.count
+        self.seen_at_start = 0
+
+    def is_new(self, ns: int) -> bool:
+        if ns < self.start_ns:
+            return False
+        if ns == self.start_ns:
+            self.seen_at_start += 1
+            return self.seen_at_start > self.start_count
+        return True
+
+
+async def _append_chunks(writer: EventWriter, run_id: str, items: list[tuple[types.LogChunk, bytes]]) -> None:
+    if items:
+        await writer.append_many([(event, data) for event, data in items])
+
+
+class ApiLogFollower:
+    """Follows one container's log through the pod-log API."""
+
+    def __init__(self, *, kube: api.KubeAPI, writer: EventWriter, run_id: str, namespace: str,
+                 pod: str, container: str, cursor: state.Cursor,
+                 container_done: Callable[[], bool], on_lines: LinesCallback,
+                 settings: FollowSettings | None = None) -> None:
+        self.kube = kube
+        self.writer = writer
+        self.run_id = run_id
+        self.namespace = namespace
+        self.pod = pod
+        self.container = container
+        self.position = _Position(cursor)
+        self.container_done = container_done
+        self.on_lines = on_lines
+        self.settings = settings or FollowSettings()
+        self.reconnects = 0
+
+    async def run(self) -> FollowResult:
+        delay = self.settings.reconnect_delay
+        final_passes = 0
+        while True:
+            done_before = self.container_done()
+            try:
+                taken, ended, reason = await self._one_pass(final=done_before)
+            except errors.NotFound as exc:
+                return FollowResult("source_gone", self.reconnects, str(exc))
+            if done_before:
+                # The container had exited before this pass began: a clean pass that
+                # brought nothing new means everything it printed is in the log.
+                final_passes += 1
+                if (ended and taken == 0) or final_passes >= self.settings.max_final_passes:
+                    return FollowResult("drained", self.reconnects)
+                continue
+            if self.container_done() and ended:
+                continue  # one more pass from the cursor proves the drain
+            self.reconnects += 1
+            await self.writer.append(types.LogReconnected(
+                run_id=self.run_id, ts=time.time(), attempt=self.reconnects, reason=reason,
+                since_time=logtime.since_time(self.position.time) if self.position.time else ""))
+            await trio.sleep(0 if taken else delay)
+            delay = self.settings.reconnect_delay if taken else min(
+                self.settings.max_reconnect_delay, delay * 2)
+
+    async def _one_pass(self, *, final: bool) -> tuple[int, bool, str]:
+        """Read one stream; returns (lines taken, ended cleanly, why it ended)."""
+        params: dict[str, Any] = {"container": self.container, "follow": "true",
+                                  "timestamps": "true"}
+        if self.position.time:
+            params["sinceTime"] = logtime.since_time(self.position.time)
+        splitter = LineSplitter()
+        taken = 0
+        fresh = _PassFilter(self.position)
+        try:
+            async with self.kube.stream(self.kube.log_path(self.namespace, self.pod), params,
+                                        read_timeout=None) as chunks:
+                send, receive = trio.open_memory_channel[bytes | None](0)
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(_pump, chunks, send)
+                    quiet_since = trio.current_time()
+                    while True:
+                        with trio.move_on_after(self.settings.bail_timeout):
+                            chunk = await receive.receive()
+                            quiet_since = trio.current_time()
+                            if chunk is None:
+                                rest = splitter.flush()
+                                if rest is not None and (final or self.container_done()):
+                                    got = await self._take([rest], fresh)
+                                    taken += got
+                                nursery.cancel_scope.cancel()
+                                return taken, True, "stream ended"
+                            got = await self._take(splitter.feed(chunk), fresh)
+                            taken += got
+                            continue
+                        quiet = trio.current_time() - quiet_since
+                        if final or self.container_done():
+                            nursery.cancel_scope.cancel()
+                            return taken, False, f"silent {quiet:.1f}s after the container exited"
+                        if quiet >= self.settings.stall_timeout:
+                            nursery.cancel_scope.cancel()
+                            return taken, False, f"stalled: no bytes for {quiet:.0f}s"
+        except errors.TransientAPIError as exc:
+            return taken, False, str(exc)
+        except errors.APIError as exc:
+            if exc.status == 400:  # container not started yet, or already gone from the node
+                return taken, False, str(exc)
+            raise
+        raise AssertionError("unreachable")
+
+    async def _take(self, raw_lines: list[bytes], fresh: _PassFilter) -> int:
+        """Drop lines at or before the cursor, append the rest; returns how many were new."""
+        pos = self.position
+        batch: list[tuple[types.LogChunk, bytes]] = []
+        texts: list[bytes] = []
+        new_texts: list[bytes] = []
+        size = 0
+        first_time = ""
+        for raw in raw_lines:
+            try:
+                stamp, text = logtime.split_line(raw)
+            except logtime.BadTimestamp:
+                continue  # not a kubelet line (should not happen); never invent a timestamp
+            ns = logtime.parse_ns(stamp)
+            if not fresh.is_new(ns):
+                continue
+            if ns == pos.ns:
+                pos.count += 1
+            else:
+                pos.ns, pos.time, pos.count = ns, stamp, 1
+            first_time = first_time or stamp
+            texts.append(text)
+            new_texts.append(text)
+            size += len(text)
+            if size >= MAX_CHUNK_BYTES:
+                batch.append(self._chunk(texts, first_time))
+                texts, size, first_time = [], 0, ""
+        if texts:
+            batch.append(self._chunk(texts, first_time))
+        await _append_chunks(self.writer, self.run_id, batch)
+        if new_texts:
+            self.on_lines(new_texts)
+        return len(new_texts)
+
+    def _chunk(self, texts: list[bytes], first_time: str) -> tuple[types.LogChunk, bytes]:
+        data = b"".join(texts)
+        return types.LogChunk(
+            run_id=self.run_id, ts=time.time(), stream="stdout", lines=len(texts), nbytes=len(data),
+            cursor_time=self.position.time, cursor_count=self.position.count,
+            first_time=first_time), data
+
+
+async def _pump(chunks: AsyncIterator[bytes], send: trio.MemorySendChannel[bytes | None]) -> None:
+    async with send:
+        async for chunk in chunks:
+            await send.send(chunk)
+        await send.send(None)
+
+
+class FileLogFollower:
+    """Tails the run's ``tee`` file on the shared volume by byte offset."""
+
+    def __init__(self, *, writer: EventWriter, run_id: str, path: str, cursor: state.Cursor,
+                 container_done: Callable[[], bool], on_lines: LinesCallback,
+                 settings: FollowSettings | None = None) -> None:
+        self.writer = writer
+        self.run_id = run_id
+        self.path = path
+        self.offset = max(0, cursor.offset)
+        self.container_done = container_done
+        self.on_lines = on_lines
+        self.settings = settings or FollowSettings()
+
+    async def run(self) -> FollowResult:
+        if not await self._wait_for_file():
+            return FollowResult("source_gone", 0, f"log file never appeared at {self.path}")
+        poll = self.settings.file_poll
+        idle = 0
+        stable_sizes = 0
+        last_size = -1
+        while True:
+            done = self.container_done()
+            size = await trio.to_thread.run_sync(_size, self.path)
+            if size > self.offset:
+                await self._read_to(size, final=False)
+                idle, poll = 0, self.settings.file_poll
+            else:
+                idle += 1
+                if idle >= 5:
+                    poll = self.settings.file_idle_poll
+            if done:
+                # Final drain: shared filesystems may lag; stop when the size held still twice.
+                stable_sizes = stable_sizes + 1 if size == last_size else 0
+                if stable_sizes >= 2:
+                    await self._read_to(size, final=True)
+                    return FollowResult("drained")
+                poll = self.settings.file_poll
+            last_size = size
+            await trio.sleep(poll)
+
+    async def _wait_for_file(self) -> bool:
+        path = trio.Path(self.path)
+        with trio.move_on_after(self.settings.file_appear_timeout):
+            # Polled: the file is written by a pod through a shared filesystem.
+            while not await path.exists():  # noqa: ASYNC110
+                await trio.sleep(self.settings.file_poll)
+            return True
+        return await path.exists()
+
+    async def _read_to(self, size: int, *, final: bool) -> None:
+        data = await trio.to_thread.run_sync(_read_range, self.path, self.offset, size)
+        if not final:
+            end = data.rfind(b"\n") + 1
+            data = data[:end]  # a partial last line waits for its newline (or the end)
+        if not data:
+            return
+        lines = LineSplitter()
+        texts = lines.feed(data)
+        rest = lines.flush()
+        if rest is not None:
+            texts.append(rest)
+        batch: list[tuple[types.LogChunk, bytes]] = []
+        start = 0
+        position = self.offset
+        for piece in _group(texts, MAX_CHUNK_BYTES):
+            blob = b"".join(piece)
+            position += len(blob)
+            batch.append((types.LogChunk(run_id=self.run_id, ts=time.time(), stream="stdout",
+                                         lines=len(piece), nbytes=len(blob),
+                                         cursor_offset=position), blob))
+            start += len(piece)
+        await _append_chunks(self.writer, self.run_id, batch)
+        self.offset = position
+        self.on_lines(texts)
+
+
+def _group(lines: list[bytes], limit: int) -> list[list[bytes]]:
+    groups: list[list[bytes]] = [[]]
+    size = 0
+    for line in lines:
+        if groups[-1] and size + len(line) > limit:
+            groups.append([])
+            size = 0
+        groups[-1].append(line)
+        size += len(line)
+    return [g for g in groups if g]
+
+
+def _size(path: str) -> int:
+    try:
+        return os.path.getsize(path)
+    except FileNotFoundError:
+        return 0
+
+
+def _read_range(path: str, start: int, end: int) -> bytes:
+    with open(path, "rb") as fh:
+        fh.seek(start)
+        return fh.read(end - start)
