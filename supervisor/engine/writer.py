@@ -46,8 +46,14 @@ class EventWriter:
             full (0 = commit as soon as the previous commit finished).
     """
 
-    def __init__(self, log: store.EventStore, folded: state.LogState, *,
-                 max_batch: int = DEFAULT_MAX_BATCH, linger: float = 0.0) -> None:
+    def __init__(
+        self,
+        log: store.EventStore,
+        folded: state.LogState,
+        *,
+        max_batch: int = DEFAULT_MAX_BATCH,
+        linger: float = 0.0,
+    ) -> None:
         self.log = log
         self.state = folded
         self._max_batch = max_batch
@@ -123,10 +129,11 @@ class EventWriter:
         self.events_appended += len(rows)
         position = 0
         for pending in batch:
-            pending.seqs = seqs[position:position + len(pending.items)]
+            pending.seqs = seqs[position : position + len(pending.items)]
             for seq, (event, _data) in zip(pending.seqs, pending.items, strict=True):
-                self.state.apply(codec.StoredEvent(seq=seq, v=types.SCHEMA_VERSION,
-                                                   event=event, data=None))
+                self.state.apply(
+                    codec.StoredEvent(seq=seq, v=types.SCHEMA_VERSION, event=event, data=None)
+                )
             position += len(pending.items)
         for pending in batch:
             pending.done.set()
