@@ -242,7 +242,8 @@ class EventStore:
             return self._conn
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
-            conn = _open_ro(self.path)
+            # The writer is live: never the immutable snapshot, which would miss new appends.
+            conn = _connect(f"file:{Path(self.path).resolve()}?mode=ro", uri=True)
             self._local.conn = conn
             with self._readers_lock:
                 self._readers.append(conn)

@@ -146,3 +146,26 @@ def test_a_damaged_page_is_reported_with_where(tmp_path: Path) -> None:
         with EventStore.open_readonly(path) as log:
             list(log.iter(0))
     assert str(path) in str(caught.value)
+
+
+def test_a_writers_readers_see_appends_made_after_they_opened(db_path: Path) -> None:
+    import threading
+
+    with EventStore.open(db_path) as log:
+        seen: list[int] = []
+        first_read = threading.Event()
+        appended = threading.Event()
+
+        def reader() -> None:  # a worker thread reading before and after the first append
+            seen.append(log.max_seq())
+            first_read.set()
+            appended.wait(10)
+            seen.append(log.max_seq())
+
+        thread = threading.Thread(target=reader)
+        thread.start()
+        first_read.wait(10)
+        log.append([_chunk("a", 1)])
+        appended.set()
+        thread.join(10)
+        assert seen == [0, 1]
