@@ -35,7 +35,13 @@ from supervisor.api import listener, peercred, schemas
 from supervisor.api.app import ApiApp
 from supervisor.api.context import ApiContext, ClusterProbe
 from supervisor.api.server import ApiServer
+from supervisor.engine.cluster import Cluster
+from supervisor.engine.follow import FollowSettings
+from supervisor.engine.recovery import recover
 from supervisor.engine.supervisor import RecoveryPass, RunBody, Supervisor
+from supervisor.k8s import api, session
+from supervisor.k8s import errors as k8s_errors
+from supervisor.selfpod import SelfPod, SelfPodError, read_self_pod, self_pod_location
 
 _log = logging.getLogger(__name__)
 
@@ -113,6 +119,32 @@ def _cluster_probe(client: httpx.AsyncClient) -> ClusterProbe:
 
 
 @contextlib.asynccontextmanager
+async def open_kube_client(settings: config.DaemonConfig) -> AsyncIterator[httpx.AsyncClient]:
+    """The cluster named by ``settings.kubeconfig``, or the in-cluster service account."""
+    try:
+        cfg = session.load_configuration(settings.kubeconfig)
+    except session.ConfigError as exc:
+        raise DaemonError(str(exc)) from exc
+    client = session.build_client(cfg, in_cluster=settings.kubeconfig is None)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def _load_self_pod(kube: api.KubeAPI, settings: config.DaemonConfig) -> SelfPod | None:
+    """In the cluster, the supervisor's own pod (image, volumes, env references to inherit)."""
+    if settings.kubeconfig is not None:
+        return None
+    try:
+        name, namespace = self_pod_location(os.environ)
+        return read_self_pod(await kube.get_pod(namespace, name))
+    except (SelfPodError, k8s_errors.APIError) as exc:
+        _log.warning("daemon.self_pod_unavailable", extra=logs.fields(error=str(exc)))
+        return None
+
+
+@contextlib.asynccontextmanager
 async def _no_cluster(settings: config.DaemonConfig) -> AsyncIterator[None]:
     yield None
 
@@ -136,6 +168,7 @@ async def serve(settings: config.DaemonConfig, *, run_body: RunBody | None = Non
                 inherited_fds: list[int] | None = None,
                 handle_signals: bool = False,
                 graceful_timeout: float = 2.0,
+                follow_settings: FollowSettings | None = None,
                 task_status: trio.TaskStatus[Daemon] = trio.TASK_STATUS_IGNORED) -> None:
     """Run the daemon until it is asked to stop.
 
@@ -170,7 +203,16 @@ async def serve(settings: config.DaemonConfig, *, run_body: RunBody | None = Non
     try:
         factory: Any = kube_client_factory or _no_cluster
         async with factory(settings) as kube:
+            cluster = None
+            if kube is not None:
+                kube_api = api.KubeAPI(kube)
+                cluster = Cluster(kube_api, settings,
+                                  self_pod=await _load_self_pod(kube_api, settings),
+                                  follow=follow_settings)
+                if recovery is None:
+                    recovery = recover
             sup = Supervisor(log, run_body=body, recovery=recovery)
+            sup.cluster = cluster
             ctx = ApiContext(sup, db_path=settings.db_path,
                              max_request_bytes=settings.max_request_bytes,
                              max_prompt_bytes=settings.max_prompt_bytes,
@@ -204,6 +246,8 @@ async def _run(sup: Supervisor, server: ApiServer, *, notifier: sdnotify.Notifie
             server_done.set()
 
     async with trio.open_nursery() as nursery:
+        if sup.cluster is not None:
+            await nursery.start(sup.cluster.run)
         await nursery.start(sup.run)
         await nursery.start(run_server)
         daemon = Daemon(sup, server, socket_path=server.path, notifier=notifier)

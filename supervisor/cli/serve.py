@@ -104,8 +104,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logs.configure(settings.log_format)
     try:
         run_body = daemon.load_run_body(args.run_body) if args.run_body else None
+        # A scripted test run body needs no cluster; the real lifecycle always has one.
+        factory = None if run_body is not None else daemon.open_kube_client
         trio.run(functools.partial(daemon.serve, settings, run_body=run_body,
-                                   handle_signals=True))
+                                   kube_client_factory=factory, handle_signals=True))
     except (daemon.DaemonError, log_errors.EventLogError) as exc:
         return common.fail(str(exc), common.EXIT_USAGE)
     return common.EXIT_OK
