@@ -35,6 +35,7 @@ class Cluster:
         self.follow = follow or FollowSettings()
         self._informers: dict[tuple[str, str], watch.Informer] = {}
         self._changed: dict[str, trio.Event] = {}
+        self._versions: dict[str, int] = {}
         self._nursery: trio.Nursery | None = None
 
     @property
@@ -70,11 +71,21 @@ class Cluster:
 
     def poke(self, namespace: str) -> None:
         """Wake every run waiting on this namespace."""
+        self._versions[namespace] = self._versions.get(namespace, 0) + 1
         event = self._changed.pop(namespace, None)
         if event is not None:
             event.set()
 
-    async def wait_change(self, namespace: str) -> None:
-        """Return at the next change of any Job or Pod of ours in the namespace."""
-        event = self._changed.setdefault(namespace, trio.Event())
-        await event.wait()
+    def version(self, namespace: str) -> int:
+        """A counter of changes seen in the namespace; pass it to :meth:`wait_change`."""
+        return self._versions.get(namespace, 0)
+
+    async def wait_change(self, namespace: str, seen: int) -> None:
+        """Return once the namespace changed after ``version()`` returned ``seen``.
+
+        Taking the version *before* looking at the cache means no change can slip by
+        while the caller was busy (appending events) between its look and this wait.
+        """
+        while self._versions.get(namespace, 0) == seen:
+            event = self._changed.setdefault(namespace, trio.Event())
+            await event.wait()

@@ -53,7 +53,8 @@ class FollowSettings(msgspec.Struct, frozen=True):
 
 
 class FollowResult(msgspec.Struct):
-    """How following ended: ``drained`` (all output read) or ``source_gone``."""
+    """How following ended: ``drained`` (all output read), ``incomplete`` (the source kept
+    breaking after the container exited) or ``source_gone`` (the pod or file vanished)."""
 
     outcome: str
     reconnects: int = 0
@@ -127,15 +128,20 @@ class ApiLogFollower:
                 # The container had exited before this pass began: a clean pass that
                 # brought nothing new means everything it printed is in the log.
                 final_passes += 1
-                if (ended and taken == 0) or final_passes >= self.settings.max_final_passes:
+                if ended and taken == 0:
                     return FollowResult("drained", self.reconnects)
-                continue
-            if self.container_done() and ended:
+                if final_passes >= self.settings.max_final_passes:
+                    return FollowResult("incomplete", self.reconnects,
+                                        f"{final_passes} drain passes after the container exited "
+                                        f"never reached a clean end: {reason}")
+            if ended and self.container_done():
                 continue  # one more pass from the cursor proves the drain
             self.reconnects += 1
             await self.writer.append(types.LogReconnected(
                 run_id=self.run_id, ts=time.time(), attempt=self.reconnects, reason=reason,
                 since_time=logtime.since_time(self.position.time) if self.position.time else ""))
+            if done_before or self.container_done():
+                continue  # draining: no backoff, the source is not going to grow
             await trio.sleep(0 if taken else delay)
             delay = self.settings.reconnect_delay if taken else min(
                 self.settings.max_reconnect_delay, delay * 2)
@@ -152,23 +158,29 @@ class ApiLogFollower:
         try:
             async with self.kube.stream(self.kube.log_path(self.namespace, self.pod), params,
                                         read_timeout=None) as chunks:
-                send, receive = trio.open_memory_channel[bytes | None](0)
+                send, receive = trio.open_memory_channel[bytes | errors.APIError | None](0)
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(_pump, chunks, send)
                     quiet_since = trio.current_time()
                     while True:
+                        # Only the wait for bytes is timed; handling them never is, so an
+                        # append is never abandoned half-way by a timer.
+                        got_chunk = False
                         with trio.move_on_after(self.settings.bail_timeout):
                             chunk = await receive.receive()
+                            got_chunk = True
+                        if got_chunk:
                             quiet_since = trio.current_time()
+                            if isinstance(chunk, errors.APIError):
+                                nursery.cancel_scope.cancel()
+                                return taken, False, str(chunk)
                             if chunk is None:
                                 rest = splitter.flush()
                                 if rest is not None and (final or self.container_done()):
-                                    got = await self._take([rest], fresh)
-                                    taken += got
+                                    taken += await self._take([rest], fresh)
                                 nursery.cancel_scope.cancel()
                                 return taken, True, "stream ended"
-                            got = await self._take(splitter.feed(chunk), fresh)
-                            taken += got
+                            taken += await self._take(splitter.feed(chunk), fresh)
                             continue
                         quiet = trio.current_time() - quiet_since
                         if final or self.container_done():
@@ -214,9 +226,12 @@ class ApiLogFollower:
                 texts, size, first_time = [], 0, ""
         if texts:
             batch.append(self._chunk(texts, first_time))
-        await _append_chunks(self.writer, self.run_id, batch)
-        if new_texts:
-            self.on_lines(new_texts)
+        # Shielded: once lines are handed to the writer they will be in the log, so the
+        # parser must see them too, even if this task is being cancelled right now.
+        with trio.CancelScope(shield=True):
+            await _append_chunks(self.writer, self.run_id, batch)
+            if new_texts:
+                self.on_lines(new_texts)
         return len(new_texts)
 
     def _chunk(self, texts: list[bytes], first_time: str) -> tuple[types.LogChunk, bytes]:
@@ -227,11 +242,17 @@ class ApiLogFollower:
             first_time=first_time), data
 
 
-async def _pump(chunks: AsyncIterator[bytes], send: trio.MemorySendChannel[bytes | None]) -> None:
+async def _pump(chunks: AsyncIterator[bytes],
+                send: trio.MemorySendChannel[bytes | errors.APIError | None]) -> None:
+    """Move a stream's chunks into a channel; None marks a clean end, an error a broken one."""
     async with send:
-        async for chunk in chunks:
-            await send.send(chunk)
-        await send.send(None)
+        try:
+            async for chunk in chunks:
+                await send.send(chunk)
+        except errors.APIError as exc:
+            await send.send(exc)
+        else:
+            await send.send(None)
 
 
 class FileLogFollower:
@@ -306,9 +327,10 @@ class FileLogFollower:
                                          lines=len(piece), nbytes=len(blob),
                                          cursor_offset=position), blob))
             start += len(piece)
-        await _append_chunks(self.writer, self.run_id, batch)
-        self.offset = position
-        self.on_lines(texts)
+        with trio.CancelScope(shield=True):  # log, cursor and parser move together
+            await _append_chunks(self.writer, self.run_id, batch)
+            self.offset = position
+            self.on_lines(texts)
 
 
 def _group(lines: list[bytes], limit: int) -> list[list[bytes]]:

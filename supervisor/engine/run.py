@@ -301,6 +301,10 @@ class _Run:
                     run_id=self.run_id, ts=self.now(),
                     reason=f"log stream did not drain within {DRAIN_GRACE_SECONDS:.0f}s of the Job ending",
                     from_time=self.state.cursor.time))
+            elif follow_result and follow_result[0].outcome == "incomplete":
+                await self.emit(types.OutputGap(
+                    run_id=self.run_id, ts=self.now(), reason=follow_result[0].detail,
+                    from_time=self.state.cursor.time))
             elif follow_result and follow_result[0].outcome == "source_gone" and outcome == "gone":
                 await self.emit(types.OutputGap(
                     run_id=self.run_id, ts=self.now(),
@@ -332,6 +336,7 @@ class _Run:
         scheduled = False
         with trio.move_on_after(timeout) as deadline:
             while True:
+                seen = self.cluster.version(namespace)
                 pod = self.pod_of(namespace, job_name)
                 outcome = self.job_outcome(namespace, job_name)
                 if pod is not None:
@@ -356,12 +361,12 @@ class _Run:
                     if outcome == "gone":
                         await self.confirm_gone(namespace, job_name, "pod-wait")
                         if not self.job_gone:
-                            await self.cluster.wait_change(namespace)
+                            await self.cluster.wait_change(namespace, seen)
                             continue
                     return None
                 if self.handle.cancel_requested.is_set():
                     return None
-                await self.cluster.wait_change(namespace)
+                await self.cluster.wait_change(namespace, seen)
         assert deadline.cancelled_caught
         message = f"Timed out waiting for pod to be scheduled ({timeout:.0f}s)"
         pod = self.pod_of(namespace, job_name)
@@ -435,6 +440,7 @@ class _Run:
         container_exited_at: float | None = None
         with trio.move_on_at(deadline) as adapter_deadline:
             while True:
+                seen = self.cluster.version(namespace)
                 job = self.cluster.jobs(namespace).get(job_name)
                 outcome, reason, message = pods.job_outcome(job)
                 if outcome == "gone":
@@ -451,7 +457,7 @@ class _Run:
                         if outcome != "active":
                             break
                 with trio.move_on_after(RECHECK_SECONDS / 2):
-                    await self.cluster.wait_change(namespace)
+                    await self.cluster.wait_change(namespace, seen)
         if adapter_deadline.cancelled_caught:
             self.timed_out = True
             outcome, reason = "deadline", "AdapterDeadline"

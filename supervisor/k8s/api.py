@@ -10,8 +10,9 @@ attempt succeeded, and the caller adopts the object.
 
 from __future__ import annotations
 
+import contextlib
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -226,7 +227,11 @@ class KubeAPI:
             if response.status_code >= 400:
                 raise errors.from_response(response, await response.aread())
             self.last_success_at = trio.current_time()
-            yield _chunks(response, path)
+            chunks = _chunks(response, path)
+            try:
+                yield chunks
+            finally:
+                await chunks.aclose()  # closes httpx's own iterators, never left to the GC
         finally:
             await response.aclose()
 
@@ -234,9 +239,10 @@ class KubeAPI:
         return f"/api/v1/namespaces/{namespace}/pods/{pod}/log"
 
 
-async def _chunks(response: httpx.Response, path: str) -> AsyncIterator[bytes]:
+async def _chunks(response: httpx.Response, path: str) -> AsyncGenerator[bytes, None]:
     try:
-        async for chunk in response.aiter_raw():
-            yield chunk
+        async with contextlib.aclosing(response.aiter_raw()) as raw:  # type: ignore[type-var]
+            async for chunk in raw:
+                yield chunk
     except httpx.HTTPError as exc:
         raise errors.unreachable("GET", path, exc) from exc
