@@ -87,6 +87,22 @@ def test_bad_arguments_exit_2(example: Path, tmp_path: Path) -> None:
 
 
 def test_demo_offline_writes_and_replays(tmp_path: Path) -> None:
-    out = _run("demo", "--db", str(tmp_path / "d.db"))
+    out = _run("demo", "--offline", "--db", str(tmp_path / "d.db"))
     assert out.returncode == 0, out.stderr
     assert "phase=succeeded" in out.stdout
+
+
+def test_html_timeline_export_and_diff_through_the_binary(example: Path, tmp_path: Path) -> None:
+    page = tmp_path / "run.html"
+    out = _run("replay", str(example), "--run", "run-demo-cut", "--format", "html", "-o", str(page))
+    assert out.returncode == 0, out.stderr
+    html = page.read_text()
+    assert html.startswith("<!DOCTYPE html>") and "<svg" in html and "https://" not in html
+    exported = _run("replay", str(example), "--export", "jsonl", "--kinds", "run.*")
+    assert exported.returncode == 0, exported.stderr
+    kinds = [json.loads(line)["kind"] for line in exported.stdout.splitlines()]
+    assert kinds and set(kinds) == {"run.requested", "run.finished"}
+    diff = _run("replay", str(example), "--run", "run-demo-ok", "--diff", "run-demo-cut")
+    assert diff.returncode == 0, diff.stderr
+    assert "k8s_job_deleted_externally" in diff.stdout
+    assert _run("replay", str(example), "--diff", "run-demo-cut").returncode == 2
