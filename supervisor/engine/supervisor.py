@@ -13,6 +13,7 @@ following and never delete a Job.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -24,6 +25,10 @@ from events import state as events_state
 from events import store, types
 from supervisor import __version__, runspec
 from supervisor.engine.writer import EventWriter
+
+MAX_RUN_RESTARTS = 5
+RESTART_BACKOFF_MAX = 5.0
+_log = logging.getLogger(__name__)
 
 RunBody = Callable[["Supervisor", "RunHandle"], Awaitable[None]]
 RecoveryPass = Callable[["Supervisor"], Awaitable[dict[str, int]]]
@@ -178,12 +183,40 @@ class Supervisor:
         return handle
 
     async def _drive(self, handle: RunHandle) -> None:
+        """Run the lifecycle; a crash (a bug) is recorded and the run resumes from the log.
+
+        The lifecycle reads where the run stands from the fold, so starting it again resumes
+        following from the recorded cursor. After ``MAX_RUN_RESTARTS`` crashes the run ends
+        with ``supervisor_error`` rather than crash-looping; the daemon keeps running.
+        """
+        restarts = 0
         try:
             with trio.CancelScope() as scope:
                 handle.scope = scope
-                await self._run_body(self, handle)
+                while True:
+                    try:
+                        await self._run_body(self, handle)
+                        return
+                    except Exception as exc:  # a bug in one run must not stop the others
+                        restarts += 1
+                        _log.exception("run %s crashed (%d)", handle.run_id, restarts)
+                        await self.writer.append(types.FollowerCrashed(
+                            run_id=handle.run_id, ts=time.time(),
+                            error=f"{type(exc).__name__}: {exc}"[:2000], restarts=restarts))
+                        if restarts >= MAX_RUN_RESTARTS:
+                            await self._give_up(handle.run_id, exc)
+                            return
+                        await trio.sleep(min(RESTART_BACKOFF_MAX, 0.1 * 2 ** restarts))
         finally:
             handle.finished.set()
+
+    async def _give_up(self, run_id: str, exc: Exception) -> None:
+        if self.run_state(run_id).terminal:
+            return
+        message = f"the run's task crashed {MAX_RUN_RESTARTS} times; last: {type(exc).__name__}: {exc}"
+        await self.writer.append(types.RunFinished(
+            run_id=run_id, ts=time.time(), phase=events_state.FAILED,
+            error_code="supervisor_error", error_message=message[:2000]))
 
     async def cancel(
         self, run_id: str, *, reason: str = "", requested_by: str = ""
