@@ -22,9 +22,10 @@ one more drain pass is made, so a hung stream can never hold a finished run.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 import msgspec
@@ -33,10 +34,15 @@ import trio
 from events import state, types
 from supervisor.engine.writer import EventWriter
 from supervisor.k8s import api, errors, logtime
-from supervisor.streamjson import LineSplitter
+from supervisor.streamjson import LineSplitter, split_lines
 
 # One event holds at most this much text unless a single line is longer.
 MAX_CHUNK_BYTES = 256 * 1024
+# The tee file is read in slices of at most this size (memory stays bounded by this
+# plus the longest line, however much output waits after a restart).
+FILE_READ_BYTES = 4 * 1024 * 1024
+
+log = logging.getLogger(__name__)
 
 LinesCallback = Callable[[list[bytes]], None]
 
@@ -79,8 +85,22 @@ class _PassFilter:
 
     def __init__(self, position: _Position) -> None:
         self.start_ns = position.ns
+        self.start_time = position.time
         self.start_count = position.count
         self.seen_at_start = 0
+        self.first_checked = False
+
+    def rotated_past(self, ns: int) -> bool:
+        """True if the stream's first line is newer than the cursor line.
+
+        The stream was asked from the floor of the cursor's second, so it begins with the
+        cursor line itself whenever the kubelet still has it; if it does not, the log was
+        rotated after the cursor and whatever lay between is out of reach.
+        """
+        if self.first_checked:
+            return False
+        self.first_checked = True
+        return self.start_ns >= 0 and ns > self.start_ns
 
     def is_new(self, ns: int) -> bool:
         if ns < self.start_ns:
@@ -91,9 +111,10 @@ class _PassFilter:
         return True
 
 
-async def _append_chunks(writer: EventWriter, run_id: str, items: list[tuple[types.LogChunk, bytes]]) -> None:
+async def _append_chunks(writer: EventWriter, run_id: str,
+                         items: Sequence[tuple[types.Event, bytes | None]]) -> None:
     if items:
-        await writer.append_many([(event, data) for event, data in items])
+        await writer.append_many(items)
 
 
 class ApiLogFollower:
@@ -200,7 +221,7 @@ class ApiLogFollower:
     async def _take(self, raw_lines: list[bytes], fresh: _PassFilter) -> int:
         """Drop lines at or before the cursor, append the rest; returns how many were new."""
         pos = self.position
-        batch: list[tuple[types.LogChunk, bytes]] = []
+        batch: list[tuple[types.Event, bytes | None]] = []
         texts: list[bytes] = []
         new_texts: list[bytes] = []
         size = 0
@@ -211,6 +232,13 @@ class ApiLogFollower:
             except logtime.BadTimestamp:
                 continue  # not a kubelet line (should not happen); never invent a timestamp
             ns = logtime.parse_ns(stamp)
+            if fresh.rotated_past(ns):
+                batch.append((types.OutputGap(
+                    run_id=self.run_id, ts=time.time(),
+                    reason="the kubelet rotated the container log past the cursor: lines "
+                           "printed between these times and no longer in its current file "
+                           "are lost (there may be none)",
+                    from_time=fresh.start_time, to_time=stamp), b""))
             if not fresh.is_new(ns):
                 continue
             if ns == pos.ns:
@@ -256,7 +284,19 @@ async def _pump(chunks: AsyncIterator[bytes],
 
 
 class FileLogFollower:
-    """Tails the run's ``tee`` file on the shared volume by byte offset."""
+    """Tails the run's ``tee`` file on the shared volume by byte offset.
+
+    ``offset`` is the cursor: the byte just past the last line in the event log. Bytes read
+    beyond it that do not end a line yet wait in ``pending`` until their newline arrives, or
+    until the container has exited and the file has stopped growing, when they are taken as
+    the unterminated last line. The file is read in slices of at most ``FILE_READ_BYTES``, so
+    a long backlog (after a restart) never has to fit in memory at once.
+
+    How it ends: ``drained`` once the container has exited and the file's size held still
+    for two polls; ``incomplete`` when output is known to be missing (the file never appeared
+    although the container exited, or it shrank under us: truncated or replaced);
+    ``source_gone`` when the file vanished after it had been read.
+    """
 
     def __init__(self, *, writer: EventWriter, run_id: str, path: str, cursor: state.Cursor,
                  container_done: Callable[[], bool], on_lines: LinesCallback,
@@ -265,22 +305,39 @@ class FileLogFollower:
         self.run_id = run_id
         self.path = path
         self.offset = max(0, cursor.offset)
+        self.pending = bytearray()
         self.container_done = container_done
         self.on_lines = on_lines
         self.settings = settings or FollowSettings()
 
+    @property
+    def read_to(self) -> int:
+        """How far into the file has been read (the cursor plus the pending partial line)."""
+        return self.offset + len(self.pending)
+
     async def run(self) -> FollowResult:
-        if not await self._wait_for_file():
-            return FollowResult("source_gone", 0, f"log file never appeared at {self.path}")
+        """Follow the file until the container has exited and everything it wrote is logged."""
+        missing = await self._wait_for_file()
+        if missing is not None:
+            return missing
         poll = self.settings.file_poll
         idle = 0
         stable_sizes = 0
         last_size = -1
         while True:
+            # Asked before the size is read: a container that is done by then has written
+            # everything this size shows, apart from what a lagging shared filesystem hides.
             done = self.container_done()
-            size = await trio.to_thread.run_sync(_size, self.path)
-            if size > self.offset:
-                await self._read_to(size, final=False)
+            size = await trio.to_thread.run_sync(_file_size, self.path)
+            if size is None:
+                return FollowResult("source_gone", 0,
+                                    f"log file {self.path} vanished after {self.read_to} bytes")
+            if size < self.read_to:
+                return FollowResult("incomplete", 0,
+                                    f"log file {self.path} shrank to {size} bytes after "
+                                    f"{self.read_to} had been read: it was truncated or replaced")
+            if size > self.read_to:
+                await self._read_to(size)
                 idle, poll = 0, self.settings.file_poll
             else:
                 idle += 1
@@ -290,35 +347,71 @@ class FileLogFollower:
                 # Final drain: shared filesystems may lag; stop when the size held still twice.
                 stable_sizes = stable_sizes + 1 if size == last_size else 0
                 if stable_sizes >= 2:
-                    await self._read_to(size, final=True)
+                    await self._take_unterminated_rest()
                     return FollowResult("drained")
                 poll = self.settings.file_poll
             last_size = size
             await trio.sleep(poll)
 
-    async def _wait_for_file(self) -> bool:
-        path = trio.Path(self.path)
-        with trio.move_on_after(self.settings.file_appear_timeout):
-            # Polled: the file is written by a pod through a shared filesystem.
-            while not await path.exists():  # noqa: ASYNC110
-                await trio.sleep(self.settings.file_poll)
-            return True
-        return await path.exists()
+    async def _wait_for_file(self) -> FollowResult | None:
+        """Wait for the pod to create the file; a result when it never will.
 
-    async def _read_to(self, size: int, *, final: bool) -> None:
-        data = await trio.to_thread.run_sync(_read_range, self.path, self.offset, size)
-        if not final:
-            end = data.rfind(b"\n") + 1
-            data = data[:end]  # a partial last line waits for its newline (or the end)
-        if not data:
-            return
-        lines = LineSplitter()
-        texts = lines.feed(data)
-        rest = lines.flush()
-        if rest is not None:
-            texts.append(rest)
-        batch: list[tuple[types.LogChunk, bytes]] = []
-        start = 0
+        While the container runs there is no limit: the pod creates the file only after its
+        preflight steps (the dind socket wait alone may take 30 s), and the run's own deadline
+        bounds the wait. Once the container has exited, a shared filesystem gets
+        ``bail_timeout`` to show the file before its output is declared missing.
+        """
+        started = trio.current_time()
+        done_at: float | None = None
+        warned = False
+        # Polled: the file is written by a pod through a shared filesystem.
+        while True:
+            done = self.container_done()
+            if await trio.to_thread.run_sync(_file_size, self.path) is not None:
+                return None
+            now = trio.current_time()
+            if done:
+                done_at = now if done_at is None else done_at
+                if now - done_at >= self.settings.bail_timeout:
+                    return FollowResult(
+                        "incomplete", 0,
+                        f"the container exited but its log file never appeared at {self.path} "
+                        "(is shared_volume_host_dir where the daemon sees the workspace "
+                        "volume's root?)")
+            elif not warned and now - started >= self.settings.file_appear_timeout:
+                warned = True
+                log.warning("run %s: log file %s has not appeared after %.0fs; still waiting "
+                            "while the container runs", self.run_id, self.path, now - started)
+            await trio.sleep(self.settings.file_poll)
+
+    async def _read_to(self, size: int) -> None:
+        """Read the file up to ``size`` and log every line completed on the way."""
+        while self.read_to < size:
+            start = self.read_to
+            data = await trio.to_thread.run_sync(
+                _read_range, self.path, start, min(size, start + FILE_READ_BYTES))
+            if not data:
+                return  # shorter than it said: the next size check tells why
+            # Only the new bytes are searched, so a long line read in slices stays linear.
+            last_newline = data.rfind(b"\n")
+            if last_newline < 0:
+                self.pending += data
+                continue
+            complete = bytes(self.pending) + data[:last_newline + 1]
+            self.pending = bytearray(data[last_newline + 1:])
+            await self._append(complete)
+
+    async def _take_unterminated_rest(self) -> None:
+        """The container has exited and the file is still: what is pending is its last line."""
+        if self.pending:
+            rest = bytes(self.pending)
+            self.pending.clear()
+            await self._append(rest)
+
+    async def _append(self, data: bytes) -> None:
+        """Log ``data`` (whole lines, but the last may be unterminated) and move the cursor."""
+        texts = split_lines(data)
+        batch: list[tuple[types.Event, bytes | None]] = []
         position = self.offset
         for piece in _group(texts, MAX_CHUNK_BYTES):
             blob = b"".join(piece)
@@ -326,7 +419,6 @@ class FileLogFollower:
             batch.append((types.LogChunk(run_id=self.run_id, ts=time.time(), stream="stdout",
                                          lines=len(piece), nbytes=len(blob),
                                          cursor_offset=position), blob))
-            start += len(piece)
         with trio.CancelScope(shield=True):  # log, cursor and parser move together
             await _append_chunks(self.writer, self.run_id, batch)
             self.offset = position
@@ -334,6 +426,7 @@ class FileLogFollower:
 
 
 def _group(lines: list[bytes], limit: int) -> list[list[bytes]]:
+    """Consecutive lines in groups of at most ``limit`` bytes (a longer line stands alone)."""
     groups: list[list[bytes]] = [[]]
     size = 0
     for line in lines:
@@ -345,14 +438,15 @@ def _group(lines: list[bytes], limit: int) -> list[list[bytes]]:
     return [g for g in groups if g]
 
 
-def _size(path: str) -> int:
+def _file_size(path: str) -> int | None:
+    """The file's size, or None when it does not exist."""
     try:
         return os.path.getsize(path)
     except FileNotFoundError:
-        return 0
+        return None
 
 
 def _read_range(path: str, start: int, end: int) -> bytes:
     with open(path, "rb") as fh:
         fh.seek(start)
-        return fh.read(end - start)
+        return fh.read(max(0, end - start))

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 import trio
 
+from events import EventStore
 from kubesim import faults
 from tests.lifecycle.harness import NAMESPACE, Rig, rig
 
@@ -153,3 +154,23 @@ async def test_a_one_mebibyte_line_arrives_whole() -> None:
         assert final["phase"] == "succeeded", final
         _assert_exact(r, "run-big", final)
         assert any(len(line) > 1_000_000 for line in r.transcript("run-big").split(b"\n"))
+
+
+async def test_output_rotated_away_while_unread_is_a_recorded_gap() -> None:
+    # Small log files, one kept: while the stream hangs, the kubelet rotates the early lines
+    # away. The follower must record the gap, keep everything it can still read, and never
+    # pretend the transcript is whole.
+    async with rig(sim_options={"log_max_bytes": 4000, "log_max_files": 1}) as r:
+        r.sim.inject(faults.LogHang(after_bytes=3000, times=1))
+        await r.start("run-rotated", "#scenario chatty lines=60 pace_ms=10\nwork")
+        final = await r.wait_finished("run-rotated")
+        run = r.sup.state.runs["run-rotated"]
+        assert run.gaps >= 1, r.dump("run-rotated")
+        truth = r.printed(final["podName"])
+        with EventStore.open_readonly(r.settings.db_path) as log:
+            events = log.read(0, run_id="run-rotated", kinds=("log.chunk", "log.gap"))
+        gap_at = next(i for i, e in enumerate(events) if e.kind == "log.gap")
+        head = b"".join(e.data or b"" for e in events[:gap_at])
+        tail = b"".join(e.data or b"" for e in events[gap_at + 1:])
+        assert head and tail and len(head) + len(tail) < len(truth)
+        assert truth.startswith(head) and truth.endswith(tail), "kept output must be exact"
