@@ -39,7 +39,7 @@ from supervisor.engine.cluster import Cluster
 from supervisor.engine.follow import FollowSettings
 from supervisor.engine.recovery import recover
 from supervisor.engine.supervisor import RecoveryPass, RunBody, Supervisor
-from supervisor.k8s import api, session
+from supervisor.k8s import access, api, session
 from supervisor.k8s import errors as k8s_errors
 from supervisor.selfpod import SelfPod, SelfPodError, read_self_pod, self_pod_location
 
@@ -115,6 +115,22 @@ def _cluster_probe(client: httpx.AsyncClient) -> ClusterProbe:
             return schemas.ComponentHealth(
                 ok=False, detail=f"cluster answered /version with HTTP {response.status_code}")
         return schemas.ComponentHealth(ok=True, detail=str(client.base_url))
+    return probe
+
+
+def _rbac_probe(cluster: Cluster) -> ClusterProbe:
+    async def probe() -> schemas.ComponentHealth:
+        namespace = cluster.default_namespace
+        with trio.move_on_after(CLUSTER_PROBE_TIMEOUT):
+            try:
+                missing = await access.denied(cluster.kube, namespace)
+            except k8s_errors.APIError as exc:
+                return schemas.ComponentHealth(ok=False, detail=f"access review failed: {exc}")
+            if missing:
+                return schemas.ComponentHealth(
+                    ok=False, detail=f"missing in namespace {namespace}: {', '.join(missing)}")
+            return schemas.ComponentHealth(ok=True, detail=f"all permissions in {namespace}")
+        return schemas.ComponentHealth(ok=False, detail="access reviews timed out")
     return probe
 
 
@@ -216,7 +232,8 @@ async def serve(settings: config.DaemonConfig, *, run_body: RunBody | None = Non
             ctx = ApiContext(sup, db_path=settings.db_path,
                              max_request_bytes=settings.max_request_bytes,
                              max_prompt_bytes=settings.max_prompt_bytes,
-                             cluster_probe=_cluster_probe(kube) if kube is not None else None)
+                             cluster_probe=_cluster_probe(kube) if kube is not None else None,
+                             rbac_probe=_rbac_probe(cluster) if cluster is not None else None)
             server = ApiServer(ApiApp(ctx), sock, policy=policy, path=bound_path,
                                graceful_timeout=graceful_timeout)
             try:

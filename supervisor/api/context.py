@@ -91,12 +91,14 @@ class ApiContext:
                  max_request_bytes: int = config.DEFAULT_MAX_REQUEST_BYTES,
                  max_prompt_bytes: int = config.DEFAULT_MAX_PROMPT_BYTES,
                  cluster_probe: ClusterProbe | None = None,
+                 rbac_probe: ClusterProbe | None = None,
                  read_connections: int = reader.DEFAULT_CONNECTIONS) -> None:
         self.supervisor = supervisor
         self.db_path = db_path
         self.max_request_bytes = max_request_bytes
         self.max_prompt_bytes = max_prompt_bytes
         self.cluster_probe = cluster_probe
+        self.rbac_probe = rbac_probe
         self.streams = StreamRegistry()
         self.reader = reader.LogReader(db_path, connections=read_connections)
         self.prune_lock = trio.Lock()

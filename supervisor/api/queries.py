@@ -101,8 +101,10 @@ async def health(ctx: ApiContext, req: asgi.Request) -> asgi.Response:
         cluster = schemas.ComponentHealth(ok=True, detail="no cluster client configured")
     else:
         cluster = await ctx.cluster_probe()
+    rbac = await ctx.rbac_probe() if ctx.rbac_probe is not None and cluster.ok else None
     body = schemas.HealthBody(
-        ok=db.ok and cluster.ok, version=__version__, db=db, cluster=cluster,
+        ok=db.ok and cluster.ok and (rbac is None or rbac.ok), version=__version__, db=db,
+        cluster=cluster, rbac=rbac,
         active_runs=len(sup.active_runs()), last_seq=sup.state.last_seq,
         uptime_sec=round(time.monotonic() - ctx.started_monotonic, 3))
     return asgi.json_response(200 if body.ok else 503, body)

@@ -90,6 +90,8 @@ class HealthBody(msgspec.Struct, frozen=True, rename="camel"):
     active_runs: int
     last_seq: int
     uptime_sec: float
+    rbac: ComponentHealth | None = None
+    """Permission checks (SelfSubjectAccessReview); absent without a cluster."""
 
 
 class VersionBody(msgspec.Struct, frozen=True, rename="camel"):

@@ -24,3 +24,15 @@ async def test_a_run_succeeds_and_its_transcript_is_exactly_what_the_pod_printed
             assert expected in kinds, f"{expected} missing from {kinds}"
         assert kinds.index("container.exited") < kinds.index("cleanup.done")
         assert r.sim.get("jobs", "agents", final["jobName"]) is None  # cleaned up
+
+
+async def test_health_reports_missing_permissions() -> None:
+    from kubesim.access import AccessRule
+
+    async with rig() as r:
+        health = await r.client.health()
+        assert health["rbac"]["ok"] is True, health
+    async with rig(sim_options={"access_rules": [AccessRule(allowed=False, verb="delete", resource="jobs")]}) as r:
+        health = await r.client.health()
+        assert health["ok"] is False
+        assert "delete jobs" in health["rbac"]["detail"], health
