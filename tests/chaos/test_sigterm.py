@@ -31,7 +31,8 @@ async def test_sigterm_keeps_jobs_and_a_restart_reattaches() -> None:
                 await client.start_run({"runId": "run-term", "agent": {"id": "agent-t"},
                                         "prompt": "#scenario chatty lines=40 pace_ms=50\nwork"})
                 with trio.fail_after(30):
-                    while (await client.get_run("run-term"))["phase"] != "running":
+                    # Polling another process's API, bounded by fail_after.
+                    while (await client.get_run("run-term"))["phase"] != "running":  # noqa: ASYNC110
                         await trio.sleep(0.05)
             assert daemon.process is not None
             daemon.process.send_signal(signal.SIGTERM)
@@ -46,7 +47,7 @@ async def test_sigterm_keeps_jobs_and_a_restart_reattaches() -> None:
             await daemon.start()  # recovery follows the run from its cursor
             async with AsyncSupervisorClient(str(daemon.socket)) as client:
                 with trio.fail_after(60):
-                    while (run := await client.get_run("run-term"))["phase"] == "running":
+                    while (run := await client.get_run("run-term"))["phase"] == "running":  # noqa: ASYNC110
                         await trio.sleep(0.1)
             assert run["phase"] == "succeeded", run
             await daemon.stop()
