@@ -224,7 +224,12 @@ class _Run:
             created = await self.kube.create_job(built.namespace, built.job)
             adopted = False
         except errors.AlreadyExists:
-            created = await self.kube.get_job(built.namespace, built.job_name)
+            try:
+                created = await self.kube.get_job(built.namespace, built.job_name)
+            except errors.APIError as exc:  # gone again, or unreadable: not ours to adopt
+                await self.fail_create(built, secret_name, f"409 on create, then {exc.message}",
+                                       status=exc.status)
+                return
             if manifests.job_run_id(created) != labels.sanitize_label_value(self.run_id):
                 await self.fail_create(built, secret_name, "a Job with this name belongs to another run")
             adopted = True
