@@ -111,6 +111,12 @@ async def run_demo(out: TextIO, *, keep: bool = False) -> int:
         with store.EventStore.open_readonly(settings.db_path) as log:
             for chunk in replay.render_text(log, show_transcript=False):
                 out.write(chunk)
+            if keep:
+                from supervisor import report
+
+                page = base / "timeline.html"
+                page.write_text(report.render_html(log, "demo-run-1"))
+                out.write(f"\nthe run's timeline: {page}\n")
         return 0 if result.get("errorCode") is None else 1
     finally:
         if keep:
