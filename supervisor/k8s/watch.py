@@ -45,6 +45,7 @@ class Informer:
         min_backoff: float = 0.5,
         max_backoff: float = 10.0,
         on_change: Callable[[], None] | None = None,
+        watch_timeout: int = WATCH_TIMEOUT_SECONDS,
     ) -> None:
         self.kube = kube
         self.path = path
@@ -56,6 +57,7 @@ class Informer:
         self._min_backoff = min_backoff
         self._max_backoff = max_backoff
         self._on_change = on_change
+        self._watch_timeout = watch_timeout
         self.lists = 0
         self.watches = 0
         self.relists_after_gone = 0
@@ -120,11 +122,11 @@ class Informer:
             "labelSelector": self.selector,
             "allowWatchBookmarks": "true",
             "resourceVersion": self._resource_version,
-            "timeoutSeconds": str(WATCH_TIMEOUT_SECONDS),
+            "timeoutSeconds": str(self._watch_timeout),
         }
         self.watches += 1
         async with self.kube.stream(
-            self.path, params, read_timeout=WATCH_TIMEOUT_SECONDS + 30
+            self.path, params, read_timeout=self._watch_timeout + 30
         ) as chunks:
             pending = b""
             async for chunk in chunks:
