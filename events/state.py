@@ -168,6 +168,7 @@ def _apply_run(run: RunState, event: types.Event) -> None:
     elif isinstance(event, types.RunReattached):
         run.job_name = event.job_name
         run.namespace = event.namespace
+        run.log_path = event.log_path or run.log_path
         run.job_created = True
         run.reattached += 1
         _advance(run, SCHEDULING)

@@ -92,6 +92,7 @@ class RunReattached(Event, frozen=True, tag="run.reattached"):
     namespace: str
     mode: str  # follow | finish | adopt
     prior_run_id: str = ""
+    log_path: str = ""  # the adopted Job's tee file, relative to the workspace volume's root
 
 
 # --- the pod ----------------------------------------------------------------------

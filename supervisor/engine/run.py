@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import posixpath
 import time
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,15 @@ _PHASE_OF: dict[str, str] = {
     ErrorCode.CANCELLED: events_state.CANCELLED,
     ErrorCode.K8S_JOB_DELETED_EXTERNALLY: events_state.LOST,
 }
+
+
+def _volume_relpath(pod_path: str | None, mount_path: str) -> str | None:
+    """A pod-side path on the workspace volume relative to the volume's root; None when it is
+    not under ``mount_path``."""
+    if not pod_path:
+        return None
+    relative = posixpath.relpath(pod_path, mount_path)
+    return None if relative == ".." or relative.startswith("../") else relative
 
 
 async def drive_run(sup: Supervisor, handle: RunHandle) -> None:
@@ -141,7 +151,7 @@ class _Run:
             if not self.state.job_name:  # no creation intent recorded yet: run the guard
                 decision = await self.check_guard(agent, namespace)
                 if isinstance(decision, guard.Reattach):
-                    await self.adopt(decision, namespace)
+                    await self.adopt(decision, namespace, agent)
                     return
             await self.create(agent, namespace)
 
@@ -174,7 +184,8 @@ class _Run:
                                                decision="proceed", jobs_seen=names))
         return decision
 
-    async def adopt(self, target: guard.Reattach, namespace: str) -> None:
+    async def adopt(self, target: guard.Reattach, namespace: str,
+                    agent: config.AgentConfig) -> None:
         ns = target.namespace or namespace
         patch = manifests.reattach_patch(run_id=self.run_id, session_id=self.request.session_id)
         try:
@@ -183,10 +194,13 @@ class _Run:
         except errors.APIError as exc:
             log.warning("run %s: failed to relabel reattached Job %s: %s", self.run_id,
                         target.job_name, exc)
-        self.tee_path = target.tee_log_path
+        # The Job names its tee file as the pod sees it; the daemon reads the volume under its
+        # own mount, so keep the path relative to the volume's root (recorded for restarts).
+        self.tee_path = _volume_relpath(target.tee_log_path, agent.workspace_mount_path)
         await self.emit(types.RunReattached(run_id=self.run_id, ts=self.now(),
                                             job_name=target.job_name, namespace=ns, mode="adopt",
-                                            prior_run_id=target.prior_run_id or ""))
+                                            prior_run_id=target.prior_run_id or "",
+                                            log_path=self.tee_path or ""))
 
     async def create(self, agent: config.AgentConfig, namespace: str) -> None:
         try:
@@ -307,6 +321,12 @@ class _Run:
                     reason=f"log stream did not drain within {DRAIN_GRACE_SECONDS:.0f}s of the Job ending",
                     from_time=self.state.cursor.time))
             elif follow_result and follow_result[0].outcome == "incomplete":
+                await self.emit(types.OutputGap(
+                    run_id=self.run_id, ts=self.now(), reason=follow_result[0].detail,
+                    from_time=self.state.cursor.time))
+            elif (follow_result and follow_result[0].outcome == "source_gone"
+                  and self.cluster.settings.log_source == "file" and self.tee_path):
+                # The tee file vanished mid-run: whatever the pod wrote after is lost.
                 await self.emit(types.OutputGap(
                     run_id=self.run_id, ts=self.now(), reason=follow_result[0].detail,
                     from_time=self.state.cursor.time))

@@ -80,6 +80,11 @@ class Rig:
         with EventStore.open_readonly(self.settings.db_path) as log:
             return [e.kind for e in log.read(0, run_id=run_id, with_data=False)]
 
+    def events(self, run_id: str, kind: str) -> list[tuple[Any, bytes]]:
+        """The run's events of one kind, each with its data (``b""`` when it has none)."""
+        with EventStore.open_readonly(self.settings.db_path) as log:
+            return [(e.event, e.data or b"") for e in log.read(0, run_id=run_id, kinds=(kind,))]
+
 
 def daemon_settings(base: Path, kubeconfig: Path, **overrides: Any) -> config.DaemonConfig:
     agent: Mapping[str, Any] = overrides.pop("agent", {})
