@@ -16,9 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-import trio
-
-from events import replay, state, types
+from events import replay, state
 from supervisor.api import schemas
 from supervisor.api.reader import LogReader
 from supervisor.engine.supervisor import Supervisor
@@ -58,9 +56,7 @@ async def prune(sup: Supervisor, log_reader: LogReader, *, older_than: float,
         for run_id in run_ids:
             removed += len(await log_reader.read(0, run_id=run_id, with_data=False))
     else:
-        removed = await trio.to_thread.run_sync(sup.log.delete_runs, run_ids)
-        seq = await sup.writer.append(types.RunsPruned(
-            ts=time.time(), run_ids=run_ids, finished_before=cutoff, events_removed=removed))
+        removed, seq = await sup.prune(run_ids, finished_before=cutoff)
     return schemas.PruneResponse(
         finished_before=replay.iso(cutoff) or "", run_ids=run_ids, events_removed=removed,
         dry_run=dry_run, seq=seq)

@@ -234,6 +234,19 @@ class Supervisor:
             handle.cancel_requested.set()
         return self.run_state(run_id)
 
+    async def prune(self, run_ids: list[str], *, finished_before: float) -> tuple[int, int]:
+        """Delete whole finished runs, then record it; returns (events removed, summary seq).
+
+        Holds the submit lock, so a re-posted runId can never be answered from a run that is
+        being deleted at that moment.
+        """
+        async with self._submit_lock:
+            removed = await trio.to_thread.run_sync(self.log.delete_runs, run_ids)
+            seq = await self.writer.append(types.RunsPruned(
+                ts=time.time(), run_ids=run_ids, finished_before=finished_before,
+                events_removed=removed))
+        return removed, seq
+
     # --- reporting ---------------------------------------------------------------
 
     def request_of(self, run_id: str) -> bytes | None:
