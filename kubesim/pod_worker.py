@@ -211,6 +211,8 @@ class PodWorker:
                     home.mkdir(parents=True, exist_ok=True)
                     base["HOME"] = str(home)
                 env = podenv.resolve_env(self.pod, container, base, self._lookup)
+                if self.kubelet.config.isolation == "pathmap":
+                    env = self._private_home(container, env)
                 argv = podenv.command_line(container, env)
             except podenv.ContainerConfigError as exc:
                 pod_status.waiting(entry, "CreateContainerConfigError", str(exc))
@@ -236,6 +238,20 @@ class PodWorker:
             if await self._back_off(entry, backoff):
                 return "stopped"
             backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+
+    def _private_home(self, container: Obj, env: dict[str, str]) -> dict[str, str]:
+        """Pathmap mode: a HOME outside the container's volumes would be the host's own path
+        (the pod spec's ``HOME=/paperclip`` with no volume there), so point it at the pod's
+        private home instead, as a private root would have kept it off the host."""
+        home = env.get("HOME", "")
+        mounts = [str(m.get("mountPath", "")).rstrip("/") for m in container.get("volumeMounts") or []]
+        if not home or any(m and (home == m or home.startswith(m + "/")) for m in mounts):
+            return env
+        if home == self.kubelet.config.base_env.get("HOME") or home.startswith(str(self.pod_dir)):
+            return env
+        private = self.pod_dir / "home"
+        private.mkdir(parents=True, exist_ok=True)
+        return {**env, "HOME": str(private)}
 
     async def _back_off(self, entry: Obj, seconds: float) -> bool:
         pod_status.restart(entry)

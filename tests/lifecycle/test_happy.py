@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import trio
+
 from tests.lifecycle.harness import rig
 
 
@@ -36,3 +38,15 @@ async def test_health_reports_missing_permissions() -> None:
         health = await r.client.health()
         assert health["ok"] is False
         assert "delete jobs" in health["rbac"]["detail"], health
+
+
+async def test_without_a_private_root_nothing_lands_on_the_host() -> None:
+    # kubesim's path-mapping mode (no mount namespace): the Job sets HOME=/paperclip with no
+    # volume there; the pod must still not create /paperclip on the machine running the tests.
+    root_dir = trio.Path("/paperclip")
+    existed = await root_dir.exists()
+    async with rig(sim_options={"isolation": "pathmap"}) as r:
+        await r.start("run-pathmap", "#scenario happy\nhi")
+        final = await r.wait_finished("run-pathmap")
+        assert final["phase"] == "succeeded", r.dump("run-pathmap")
+    assert await root_dir.exists() == existed
