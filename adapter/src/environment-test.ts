@@ -98,7 +98,8 @@ async function runChecks(config: Record<string, unknown>, checks: AdapterEnviron
   // Further components the sidecar reports (RBAC checks, say) are shown as they come.
   let extra = 0;
   for (const [name, value] of Object.entries(health)) {
-    if ((HEALTH_FIELDS as readonly string[]).includes(name) || !isComponent(value)) continue;
+    // rbac is a component like any other; the rest of HEALTH_FIELDS are handled above.
+    if ((name !== "rbac" && (HEALTH_FIELDS as readonly string[]).includes(name)) || !isComponent(value)) continue;
     checks.push(componentCheck(snake(name), name, value));
     extra += 1;
   }

@@ -190,12 +190,14 @@ export interface HealthBody {
   activeRuns: number;
   lastSeq: number;
   uptimeSec: number;
-  /** Any further `{ok, detail}` component (an RBAC check, say) is shown by testEnvironment. */
+  /** The service account's permissions (SelfSubjectAccessReview); absent without a cluster. */
+  rbac?: ComponentHealth | null;
+  /** Any further `{ok, detail}` component is shown by testEnvironment too. */
   [component: string]: unknown;
 }
 
 export const HEALTH_FIELDS = [
-  "ok", "version", "db", "cluster", "activeRuns", "lastSeq", "uptimeSec",
+  "ok", "version", "db", "cluster", "activeRuns", "lastSeq", "uptimeSec", "rbac",
 ] as const;
 
 /** `GET /v1/version`. */
