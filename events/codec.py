@@ -61,6 +61,9 @@ def decode_row(
     data: bytes | None,
 ) -> StoredEvent:
     """Decode one stored row; never raises for unknown kinds or newer versions."""
+    if v == types.SCHEMA_VERSION and type(meta) is bytes and kind in types.EVENT_CLASSES:
+        # Nearly every row: a known kind at the current version (positional: cheaper).
+        return StoredEvent(seq, v, _decoder.decode(meta), data)
     if isinstance(meta, str):  # written as TEXT by another tool
         meta = meta.encode()
     if kind not in types.EVENT_CLASSES or v > types.SCHEMA_VERSION:

@@ -26,6 +26,7 @@ CANCELLED = "cancelled"
 LOST = "lost"
 
 PHASES = (PENDING, SCHEDULING, RUNNING, FINISHING, SUCCEEDED, FAILED, CANCELLED, LOST)
+_PHASE_ORDER = {phase: index for index, phase in enumerate(PHASES)}
 TERMINAL_PHASES = frozenset({SUCCEEDED, FAILED, CANCELLED, LOST})
 
 
@@ -130,9 +131,8 @@ class LogState(msgspec.Struct):
 
 def _advance(run: RunState, phase: str) -> None:
     """Phases only move forward; a terminal phase is final."""
-    if run.terminal:
-        return
-    if PHASES.index(phase) > PHASES.index(run.phase):
+    current = run.phase
+    if current not in TERMINAL_PHASES and _PHASE_ORDER[phase] > _PHASE_ORDER[current]:
         run.phase = phase
 
 
@@ -141,9 +141,9 @@ def _apply_run(run: RunState, event: types.Event) -> None:
         run.output_lines += event.lines
         run.output_bytes += event.nbytes
         run.last_output_at = event.ts
-        run.cursor = Cursor(time=event.cursor_time, count=event.cursor_count,
-                            offset=event.cursor_offset)
-        _advance(run, RUNNING)
+        run.cursor = Cursor(event.cursor_time, event.cursor_count, event.cursor_offset)
+        if run.phase != RUNNING:
+            _advance(run, RUNNING)
     elif isinstance(event, types.KeepaliveTicked):
         run.keepalives += 1
         run.last_keepalive_at = event.ts

@@ -35,8 +35,6 @@ _MS_REC = 0x4000
 _MS_PRIVATE = 0x40000
 _CLONE_NEWNS = 0x20000
 _MNT_DETACH = 0x2
-_PR_SET_PDEATHSIG = 1
-_SIGKILL = 9
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -119,7 +117,9 @@ def main() -> None:
         spec = json.load(handle)
     error_fd = os.open(spec["error_file"], os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
-        _check(_libc.prctl(_PR_SET_PDEATHSIG, _SIGKILL, 0, 0, 0), "prctl")
+        # No PR_SET_PDEATHSIG: it fires when the *thread* that forked us exits, and Trio
+        # starts processes from worker threads it retires after 10 s idle, which killed
+        # every container at 10 s. The simulator kills each container's process group itself.
         _check(_libc.unshare(_CLONE_NEWNS), "unshare")
         _mount(None, "/", None, _MS_REC | _MS_PRIVATE)
         mounts = spec["mounts"]

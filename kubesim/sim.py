@@ -5,8 +5,8 @@ kubesim.running(...)``); it listens on loopback only and stops when cancelled, k
 container process it started and removing its temporary work directory.
 
 Resource handling: container processes live in their own process groups and are SIGKILLed
-when the simulator stops; the mount-namespace helper also asks the kernel to kill the
-container if the simulator dies.
+when the simulator stops (a simulator killed with SIGKILL leaves them to its caller's
+process-group cleanup, as ``kubesim.testing`` does).
 """
 
 from __future__ import annotations

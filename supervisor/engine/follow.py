@@ -38,6 +38,9 @@ from supervisor.streamjson import LineSplitter, split_lines
 
 # One event holds at most this much text unless a single line is longer.
 MAX_CHUNK_BYTES = 256 * 1024
+# Network reads buffered while an append is being committed: the stream keeps flowing, and
+# the next append takes all of them at once (one commit per burst, not per socket read).
+READ_AHEAD_CHUNKS = 32
 # The tee file is read in slices of at most this size (memory stays bounded by this
 # plus the longest line, however much output waits after a restart).
 FILE_READ_BYTES = 4 * 1024 * 1024
@@ -179,7 +182,9 @@ class ApiLogFollower:
         try:
             async with self.kube.stream(self.kube.log_path(self.namespace, self.pod), params,
                                         read_timeout=None) as chunks:
-                send, receive = trio.open_memory_channel[bytes | errors.APIError | None](0)
+                send, receive = trio.open_memory_channel[bytes | errors.APIError | None](
+                    READ_AHEAD_CHUNKS)
+                held: list[bytes | errors.APIError | None] = []
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(_pump, chunks, send)
                     quiet_since = trio.current_time()
@@ -187,9 +192,12 @@ class ApiLogFollower:
                         # Only the wait for bytes is timed; handling them never is, so an
                         # append is never abandoned half-way by a timer.
                         got_chunk = False
-                        with trio.move_on_after(self.settings.bail_timeout):
-                            chunk = await receive.receive()
-                            got_chunk = True
+                        if held:
+                            chunk, got_chunk = held.pop(), True
+                        else:
+                            with trio.move_on_after(self.settings.bail_timeout):
+                                chunk = await receive.receive()
+                                got_chunk = True
                         if got_chunk:
                             quiet_since = trio.current_time()
                             if isinstance(chunk, errors.APIError):
@@ -201,7 +209,17 @@ class ApiLogFollower:
                                     taken += await self._take([rest], fresh)
                                 nursery.cancel_scope.cancel()
                                 return taken, True, "stream ended"
-                            taken += await self._take(splitter.feed(chunk), fresh)
+                            burst = [chunk]
+                            while True:  # whatever was read meanwhile joins this append
+                                try:
+                                    more = receive.receive_nowait()
+                                except trio.WouldBlock:
+                                    break
+                                if not isinstance(more, bytes):
+                                    held.append(more)  # the end or an error: handled next
+                                    break
+                                burst.append(more)
+                            taken += await self._take(splitter.feed(b"".join(burst)), fresh)
                             continue
                         quiet = trio.current_time() - quiet_since
                         if final or self.container_done():
@@ -228,10 +246,9 @@ class ApiLogFollower:
         first_time = ""
         for raw in raw_lines:
             try:
-                stamp, text = logtime.split_line(raw)
+                stamp, ns, text = logtime.split_line_ns(raw)
             except logtime.BadTimestamp:
                 continue  # not a kubelet line (should not happen); never invent a timestamp
-            ns = logtime.parse_ns(stamp)
             if fresh.rotated_past(ns):
                 batch.append((types.OutputGap(
                     run_id=self.run_id, ts=time.time(),

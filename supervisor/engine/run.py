@@ -388,6 +388,19 @@ class _Run:
                         if not self.job_gone:
                             await self.cluster.wait_change(namespace, seen)
                             continue
+                    if pod is None:
+                        pod = await self.find_pod(namespace, job_name)
+                    if pod is not None:
+                        # The Job's watch can run ahead of the pod's: the Job is over while
+                        # the cached pod still looks pending (or is not cached yet). Ask the
+                        # API server before concluding the container never ran, or its output
+                        # goes unread.
+                        fresh = await self.read_pod(namespace, str(pod["metadata"]["name"]))
+                        if fresh is not None and (pods.streamable(fresh, CONTAINER)
+                                                  or pods.container_done(fresh, CONTAINER)):
+                            await self.emit(types.PodRunning(run_id=self.run_id, ts=self.now(),
+                                                             pod_name=fresh["metadata"]["name"]))
+                            return str(fresh["metadata"]["name"])
                     return None
                 if self.handle.cancel_requested.is_set():
                     return None
@@ -402,6 +415,23 @@ class _Run:
         self.failure = classify.Failure(code=code, message=f"Pod scheduling failed: {message}")
         await self.delete_quietly("job", namespace, job_name)
         return None
+
+    async def find_pod(self, namespace: str, job_name: str) -> dict[str, Any] | None:
+        """The Job's newest pod as the API server lists it (None: none, or unreadable)."""
+        try:
+            listing = await self.kube.list_pods(namespace, f"job-name={job_name}")
+        except errors.APIError:
+            return None
+        items = listing.get("items") or []
+        return max(items, key=lambda p: str(p["metadata"].get("creationTimestamp", "")),
+                   default=None)
+
+    async def read_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
+        """The pod as the API server has it now (None: gone or unreadable)."""
+        try:
+            return await self.kube.get_pod(namespace, name)
+        except errors.APIError:
+            return None
 
     async def pod_failed(self, pod: dict[str, Any], problem: str, reattaching: bool) -> None:
         term = pods.terminated(pod, CONTAINER) or {}

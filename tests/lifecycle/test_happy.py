@@ -50,3 +50,12 @@ async def test_without_a_private_root_nothing_lands_on_the_host() -> None:
         final = await r.wait_finished("run-pathmap")
         assert final["phase"] == "succeeded", r.dump("run-pathmap")
     assert await root_dir.exists() == existed
+
+
+async def test_a_run_outliving_the_simulators_idle_threads_is_not_killed() -> None:
+    # Regression: containers were started with PR_SET_PDEATHSIG from Trio worker threads,
+    # which Trio retires after 10 s idle; every pod older than that died with exit 137.
+    async with rig() as r:
+        await r.start("run-12s", "#scenario sleep seconds=12\nwait")
+        final = await r.wait_finished("run-12s", limit=60)
+        assert (final["phase"], final["exitCode"]) == ("succeeded", 0), r.dump("run-12s")
