@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import msgspec
@@ -112,12 +112,6 @@ class _PassFilter:
             self.seen_at_start += 1
             return self.seen_at_start > self.start_count
         return True
-
-
-async def _append_chunks(writer: EventWriter, run_id: str,
-                         items: Sequence[tuple[types.Event, bytes | None]]) -> None:
-    if items:
-        await writer.append_many(items)
 
 
 class ApiLogFollower:
@@ -274,7 +268,7 @@ class ApiLogFollower:
         # Shielded: once lines are handed to the writer they will be in the log, so the
         # parser must see them too, even if this task is being cancelled right now.
         with trio.CancelScope(shield=True):
-            await _append_chunks(self.writer, self.run_id, batch)
+            await self.writer.append_many(batch)
             if new_texts:
                 self.on_lines(new_texts)
         return len(new_texts)
@@ -437,7 +431,7 @@ class FileLogFollower:
                                          lines=len(piece), nbytes=len(blob),
                                          cursor_offset=position), blob))
         with trio.CancelScope(shield=True):  # log, cursor and parser move together
-            await _append_chunks(self.writer, self.run_id, batch)
+            await self.writer.append_many(batch)
             self.offset = position
             self.on_lines(texts)
 

@@ -346,9 +346,7 @@ class _Run:
     def pod_of(self, namespace: str, job_name: str) -> dict[str, Any] | None:
         candidates = [p for p in self.cluster.pods(namespace).objects.values()
                       if (p.get("metadata", {}).get("labels") or {}).get("job-name") == job_name]
-        if not candidates:
-            return None
-        return max(candidates, key=lambda p: str(p["metadata"].get("creationTimestamp", "")))
+        return pods.newest(candidates)
 
     def job_outcome(self, namespace: str, job_name: str) -> str:
         return pods.job_outcome(self.cluster.jobs(namespace).get(job_name))[0]
@@ -358,7 +356,6 @@ class _Run:
         reattaching = self.state.reattached > 0 or self.state.phase == events_state.RUNNING
         timeout = self.cluster.settings.pod_schedule_timeout_sec
         last_detail = self.state.pod_detail
-        scheduled = False
         with trio.move_on_after(timeout) as deadline:
             while True:
                 seen = self.cluster.version(namespace)
@@ -371,8 +368,6 @@ class _Run:
                         last_detail = detail
                         await self.emit(types.PodPending(run_id=self.run_id, ts=self.now(),
                                                          pod_name=name, detail=detail))
-                    if not scheduled and pods.node_name(pod):
-                        scheduled = True
                     problem = pods.failure(pod, CONTAINER)
                     if pods.streamable(pod, CONTAINER) or pods.container_done(pod, CONTAINER):
                         if self.state.pod_name != name or self.state.phase != events_state.RUNNING:
@@ -422,9 +417,7 @@ class _Run:
             listing = await self.kube.list_pods(namespace, f"job-name={job_name}")
         except errors.APIError:
             return None
-        items = listing.get("items") or []
-        return max(items, key=lambda p: str(p["metadata"].get("creationTimestamp", "")),
-                   default=None)
+        return pods.newest(listing.get("items") or [])
 
     async def read_pod(self, namespace: str, name: str) -> dict[str, Any] | None:
         """The pod as the API server has it now (None: gone or unreadable)."""

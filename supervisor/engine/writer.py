@@ -70,7 +70,9 @@ class EventWriter:
         return (await self.append_many([(event, data)]))[0]
 
     async def append_many(self, items: Sequence[tuple[types.Event, bytes | None]]) -> list[int]:
-        """Append events atomically and in order; returns their seqs."""
+        """Append events atomically and in order; returns their seqs (none for no events)."""
+        if not items:
+            return []
         pending = _Pending(items)
         self._send.send_nowait(pending)
         await pending.done.wait()

@@ -119,6 +119,12 @@ def failure(pod: Pod, container: str) -> str | None:
     return None
 
 
+def newest(candidates: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The most recently created of a Job's pods (None for none)."""
+    return max(candidates, key=lambda p: str(p["metadata"].get("creationTimestamp", "")),
+               default=None)
+
+
 def node_name(pod: Pod) -> str:
     return str((pod.get("spec") or {}).get("nodeName") or "")
 

@@ -20,6 +20,7 @@ import msgspec
 import trio
 
 from supervisor.k8s import api, errors
+from supervisor.streamjson import LineSplitter
 
 log = logging.getLogger(__name__)
 
@@ -128,11 +129,9 @@ class Informer:
         async with self.kube.stream(
             self.path, params, read_timeout=self._watch_timeout + 30
         ) as chunks:
-            pending = b""
+            splitter = LineSplitter()
             async for chunk in chunks:
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for line in lines:
+                for line in splitter.feed(chunk):
                     if line.strip():
                         self._apply(msgspec.json.decode(line))
 
