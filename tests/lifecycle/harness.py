@@ -25,6 +25,7 @@ from supervisor.api.client import AsyncSupervisorClient
 from supervisor.engine.follow import FollowSettings
 
 NAMESPACE = "agents"
+TERMINAL = ("succeeded", "failed", "cancelled", "lost")
 IMAGE = "registry.example/paperclip-agent:1"
 # Fast timings so a test never waits on a production-sized timer.
 FAST_FOLLOW = FollowSettings(stall_timeout=5.0, bail_timeout=0.5, reconnect_delay=0.05,
@@ -59,6 +60,16 @@ class Rig:
                     if event["kind"] == "run.finished":
                         break
         return await self.client.get_run(run_id)
+
+    async def wait_phase(self, run_id: str, *phases: str, limit: float = 30) -> dict[str, Any]:
+        """The run's state once its phase is one of ``phases`` (checked at each of its events)."""
+        with trio.fail_after(limit):
+            async with self.client.events(run_id, follow=True) as stream:
+                async for _event in stream:
+                    run = await self.client.get_run(run_id)
+                    if run["phase"] in phases:
+                        return run
+        raise AssertionError(f"{run_id} ended without reaching {' or '.join(phases)}")
 
     def transcript(self, run_id: str) -> bytes:
         """The run's output as the event log holds it."""

@@ -54,11 +54,7 @@ async def test_twenty_runs_across_five_agents_never_run_two_jobs_for_one_agent()
 async def _submit_and_cancel_when(r: Rig, run_id: str, phase: str | None) -> dict[str, Any]:
     await r.start(run_id, "#scenario sleep seconds=60\nwork")
     if phase is not None:
-        with trio.fail_after(30):
-            async with r.client.events(run_id, follow=True) as stream:
-                async for _event in stream:
-                    if (await r.client.get_run(run_id))["phase"] == phase:
-                        break
+        await r.wait_phase(run_id, phase)
     await r.client.cancel(run_id, reason="operator")
     await r.client.cancel(run_id, reason="operator again")  # idempotent
     return await r.wait_finished(run_id)

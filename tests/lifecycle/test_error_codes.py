@@ -5,21 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import trio
 
 from kubesim import faults
 from kubesim.access import AccessRule
-from tests.lifecycle.harness import NAMESPACE, Rig, rig
-
-
-async def _running(r: Rig, run_id: str) -> dict[str, Any]:
-    with trio.fail_after(30):
-        async with r.client.events(run_id, follow=True) as stream:
-            async for _event in stream:
-                run = await r.client.get_run(run_id)
-                if run["phase"] != "pending" and run["phase"] != "scheduling":
-                    return run
-    raise AssertionError(f"{run_id} never ran")
+from tests.lifecycle.harness import NAMESPACE, TERMINAL, rig
 
 
 @pytest.mark.parametrize("prompt, extra, code", [
@@ -75,7 +64,7 @@ async def test_live_orphans_block_with_their_code(first: dict[str, Any], second:
                                                   code: str) -> None:
     async with rig() as r:
         await r.start("run-first", "#scenario sleep seconds=20\nwork", **first)
-        await _running(r, "run-first")
+        await r.wait_phase("run-first", "running", "finishing", *TERMINAL)
         await r.start("run-second", "#scenario happy\nhi", **second)
         final = await r.wait_finished("run-second")
         assert (final["phase"], final["errorCode"]) == ("failed", code)
@@ -87,7 +76,7 @@ async def test_live_orphans_block_with_their_code(first: dict[str, Any], second:
 async def test_reattach_disabled_blocks_any_live_orphan() -> None:
     async with rig(agent={"reattachOrphanedJobs": False}) as r:
         await r.start("run-first", "#scenario sleep seconds=20\nwork", taskKey="T1")
-        await _running(r, "run-first")
+        await r.wait_phase("run-first", "running", "finishing", *TERMINAL)
         await r.start("run-second", "#scenario happy\nhi", taskKey="T1")
         final = await r.wait_finished("run-second")
         assert (final["phase"], final["errorCode"]) == ("failed", "k8s_concurrent_run_blocked")
@@ -99,7 +88,7 @@ async def test_a_new_run_for_the_same_task_adopts_the_live_job() -> None:
     # What Paperclip does after its own restart: a new run id for the same agent and task.
     async with rig() as r:
         await r.start("run-before", "#scenario chatty lines=30 pace_ms=40\nwork", taskKey="T9")
-        first = await _running(r, "run-before")
+        first = await r.wait_phase("run-before", "running", "finishing", *TERMINAL)
         await r.start("run-after", "#scenario happy\nignored: the Job already runs", taskKey="T9")
         final = await r.wait_finished("run-after")
         assert final["phase"] == "succeeded", r.dump("run-after")

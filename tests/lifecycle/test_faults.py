@@ -5,26 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import trio
 
 from events import EventStore
 from kubesim import faults
-from tests.lifecycle.harness import NAMESPACE, Rig, rig
+from tests.lifecycle.harness import NAMESPACE, TERMINAL, Rig, rig
 
 # ~6 KB a second (lines of ~600 bytes every 100 ms): a stream resumed from the floor of the
 # cursor's second re-sends up to a second of old lines before new ones, so a byte cut must be
 # larger than a second of output for the follower to make progress.
 CHATTY = "#scenario chatty lines=40 pace_ms=100\nwork"
-
-
-async def _wait_phase(r: Rig, run_id: str, phase: str, limit: float = 30) -> dict[str, Any]:
-    with trio.fail_after(limit):
-        async with r.client.events(run_id, follow=True) as stream:
-            async for _event in stream:
-                run = await r.client.get_run(run_id)
-                if run["phase"] == phase or run["phase"] in ("succeeded", "failed", "cancelled", "lost"):
-                    return run
-    raise AssertionError(f"{run_id} ended without reaching {phase}")
 
 
 def _assert_exact(r: Rig, run_id: str, final: dict[str, Any]) -> None:
@@ -96,7 +85,7 @@ async def test_the_guard_fails_closed_when_it_cannot_list() -> None:
 async def test_a_job_deleted_behind_our_back_is_lost_with_forensics() -> None:
     async with rig() as r:
         await r.start("run-gone", "#scenario sleep seconds=30\nwait")
-        running = await _wait_phase(r, "run-gone", "running")
+        running = await r.wait_phase("run-gone", "running", *TERMINAL)
         r.sim.delete_job(NAMESPACE, running["jobName"])
         final = await r.wait_finished("run-gone")
         assert (final["phase"], final["errorCode"]) == ("lost", "k8s_job_deleted_externally")
@@ -107,7 +96,7 @@ async def test_a_job_deleted_behind_our_back_is_lost_with_forensics() -> None:
 async def test_an_evicted_pod_fails_the_run() -> None:
     async with rig() as r:
         await r.start("run-evict", "#scenario sleep seconds=30\nwait")
-        running = await _wait_phase(r, "run-evict", "running")
+        running = await r.wait_phase("run-evict", "running", *TERMINAL)
         r.sim.evict_pod(NAMESPACE, running["podName"])
         final = await r.wait_finished("run-evict")
         assert final["phase"] == "failed", final

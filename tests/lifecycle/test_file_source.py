@@ -199,21 +199,11 @@ async def test_a_tee_file_the_daemon_cannot_see_is_reported_as_a_gap_at_once(
         assert tee_file(r, volume, "run-blind").read_bytes() == r.printed(final["podName"])
 
 
-async def _running(r: Rig, run_id: str) -> dict[str, Any]:
-    with trio.fail_after(30):
-        async with r.client.events(run_id, follow=True) as stream:
-            async for _event in stream:
-                run = await r.client.get_run(run_id)
-                if run["phase"] == "running":
-                    return run
-    raise AssertionError(f"{run_id} never ran")
-
-
 async def test_a_run_that_adopts_a_live_job_follows_that_jobs_tee_file(tmp_path: Path) -> None:
     volume = tmp_path / "volume"
     async with file_rig(volume) as r:
         await r.start("run-before", "#scenario chatty lines=30 pace_ms=40\nwork", taskKey="T9")
-        first = await _running(r, "run-before")
+        first = await r.wait_phase("run-before", "running")
         await r.start("run-after", "#scenario happy\nignored: the Job already runs", taskKey="T9")
         final = await r.wait_finished("run-after")
         assert final["podName"] == first["podName"] and "run.reattached" in r.kinds("run-after")
